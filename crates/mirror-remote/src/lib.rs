@@ -1,0 +1,16 @@
+//! The protocol side of `mirror`: validated relative paths, listing entries, the [`Remote`]
+//! trait every backend implements, and the backends themselves (one module each).
+//!
+//! The sync engine only ever talks to a `dyn Remote`; what a backend can and cannot do is
+//! stated as data in [`Features`], never as `if protocol == ...` in the engine.
+
+mod entry;
+mod error;
+pub mod local;
+mod relpath;
+mod remote;
+
+pub use entry::{Entry, Kind, Listing, ListingProblem, Precision};
+pub use error::{ErrorKind, RemoteError};
+pub use relpath::{RelPath, RelPathError};
+pub use remote::{Features, ReadStream, Remote, WalkOptions, WriteStream};

@@ -1,0 +1,1 @@
+//! The local-folder backend (`site=file:///path`, and every local destination).
