@@ -200,7 +200,10 @@ mod tests {
     #[test]
     fn incomplete_dirs_protect_their_subtrees() {
         let mut l = Listing::default();
-        l.incomplete.push(ListingProblem { path: p("a/b"), message: "timeout".into() });
+        l.incomplete.push(ListingProblem {
+            path: p("a/b"),
+            message: "timeout".into(),
+        });
         assert!(!l.is_known(&p("a/b/c")));
         assert!(!l.is_known(&p("a/b")));
         assert!(l.is_known(&p("a/bc")));

@@ -38,7 +38,11 @@ pub struct RemoteError {
 impl RemoteError {
     /// Builds an error of `kind` with a context and a cause.
     pub fn new(kind: ErrorKind, context: impl Into<String>, cause: impl fmt::Display) -> Self {
-        RemoteError { kind, context: context.into(), cause: cause.to_string() }
+        RemoteError {
+            kind,
+            context: context.into(),
+            cause: cause.to_string(),
+        }
     }
 
     /// Maps an I/O error, keeping its class (not found, permission, no space, transient).

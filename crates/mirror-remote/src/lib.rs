@@ -13,4 +13,4 @@ mod remote;
 pub use entry::{Entry, Kind, Listing, ListingProblem, Precision};
 pub use error::{ErrorKind, RemoteError};
 pub use relpath::{RelPath, RelPathError};
-pub use remote::{Features, ReadStream, Remote, WalkOptions, WriteStream};
+pub use remote::{Features, PathPredicate, ReadStream, Remote, WalkOptions, WriteStream};

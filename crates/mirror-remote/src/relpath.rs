@@ -139,7 +139,9 @@ impl RelPath {
     pub fn temp_sibling(&self) -> RelPath {
         let temp = format!(".in.{}.", self.name());
         match self.parent() {
-            Some(p) => p.join(&temp).unwrap_or_else(|_| RelPath(temp.into_boxed_str())),
+            Some(p) => p
+                .join(&temp)
+                .unwrap_or_else(|_| RelPath(temp.into_boxed_str())),
             None => RelPath(temp.into_boxed_str()),
         }
     }
@@ -200,7 +202,18 @@ mod tests {
 
     #[test]
     fn refuses_hostile_paths() {
-        for bad in ["../x", "/etc/x", "a/../../x", "a//b", "./a", "a/./b", "a\0b", "/", "..", "a/.."] {
+        for bad in [
+            "../x",
+            "/etc/x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a/./b",
+            "a\0b",
+            "/",
+            "..",
+            "a/..",
+        ] {
             assert!(RelPath::new(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -233,7 +246,10 @@ mod tests {
 
     #[test]
     fn temp_sibling_is_in_same_folder() {
-        assert_eq!(RelPath::new("a/b.txt").unwrap().temp_sibling().as_str(), "a/.in.b.txt.");
+        assert_eq!(
+            RelPath::new("a/b.txt").unwrap().temp_sibling().as_str(),
+            "a/.in.b.txt."
+        );
         assert_eq!(RelPath::new("b").unwrap().temp_sibling().as_str(), ".in.b.");
     }
 
@@ -244,6 +260,9 @@ mod tests {
         assert_eq!(link.resolve_link_target("../../c").unwrap().as_str(), "c");
         assert!(link.resolve_link_target("../../../c").is_none());
         assert!(link.resolve_link_target("/etc/passwd").is_none());
-        assert_eq!(link.resolve_link_target("./x/./y").unwrap().as_str(), "a/b/x/y");
+        assert_eq!(
+            link.resolve_link_target("./x/./y").unwrap().as_str(),
+            "a/b/x/y"
+        );
     }
 }

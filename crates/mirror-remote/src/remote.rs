@@ -63,6 +63,9 @@ impl Features {
     }
 }
 
+/// A test on a path, shared between threads: `local_ignore`, `follow_local_symlinks`.
+pub type PathPredicate = dyn Fn(&RelPath) -> bool + Send + Sync;
+
 /// Options for [`Remote::walk`].
 #[derive(Clone, Default)]
 pub struct WalkOptions {
@@ -70,7 +73,7 @@ pub struct WalkOptions {
     pub recursive: bool,
     /// Paths (files or directories) for which this returns true are left out entirely and,
     /// for directories, not descended into (`local_ignore`).
-    pub ignore: Option<Arc<dyn Fn(&RelPath) -> bool + Send + Sync>>,
+    pub ignore: Option<Arc<PathPredicate>>,
 }
 
 impl std::fmt::Debug for WalkOptions {
@@ -119,7 +122,10 @@ pub trait Remote: Send + Sync {
                 Ok(e) => e,
                 Err(e) if dir.is_root() => return Err(e),
                 Err(e) => {
-                    listing.incomplete.push(ListingProblem { path: dir, message: e.to_string() });
+                    listing.incomplete.push(ListingProblem {
+                        path: dir,
+                        message: e.to_string(),
+                    });
                     continue;
                 }
             };
