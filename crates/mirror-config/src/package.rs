@@ -127,7 +127,8 @@ pub struct Package {
     pub package: String,
     /// `site`, parsed: a bare host means FTP.
     pub site: Option<Site>,
-    /// The raw `site` text (whitespace stripped), for messages and `-L`.
+    /// The `site` text for messages and `-L`: whitespace stripped, and for a URL its
+    /// [`Site::redacted`] form, so a password in the URL never shows.
     pub site_text: String,
     pub remote_dir: String,
     pub local_dir: String,
@@ -256,13 +257,8 @@ impl Package {
     /// and `remote_password` taken from the arguments instead of the machine, so results
     /// are reproducible. Regex defaults are compiled here.
     pub fn builtin(name: &str, hostname: &str, default_password: &str) -> Package {
-        let pat = |s: &str, ci: bool| {
-            let src = if ci { format!("(?i){s}") } else { s.to_owned() };
-            Some(Pattern {
-                source: s.to_owned(),
-                regex: fancy_regex::Regex::new(&src).expect("built-in pattern"),
-            })
-        };
+        let pat =
+            |s: &str, ci: bool| Some(crate::perlre::compile(s, ci).expect("built-in pattern"));
         Package {
             hostname: hostname.to_owned(),
             package: name.to_owned(),
@@ -329,7 +325,7 @@ impl Package {
             compress_prog: "compress".into(),
             compress_suffix: "Z".into(),
             compress_conv_patt: pat(r"(\.Z|\.taz)$", false),
-            compress_conv_expr: Substitutions::default(),
+            compress_conv_expr: builtin_subst(r"s/\.Z$/.gz/;s/\.taz$/.tgz/"),
             compress_size_floor: 0,
             split_max: 0,
             split_patt: None,
@@ -357,8 +353,32 @@ impl Package {
             bind_addr: "0.0.0.0".into(),
             compare_offline: false,
             pool_listings: None,
-            pool_mappings: Substitutions::default(),
+            pool_mappings: builtin_subst(r"s:^Filename\: ::"),
             parallel: 4,
         }
     }
+
+    /// The root of the remote tree: for a URL site with a path, that path joined with
+    /// `remote_dir` (`ftp://h/pub` + `gnu` = `/pub/gnu`); otherwise `remote_dir` itself.
+    pub fn remote_root(&self) -> String {
+        let base = self.site.as_ref().map_or("", |s| s.path.as_str());
+        join_remote(base, &self.remote_dir)
+    }
+}
+
+/// Joins a URL path and a `remote_dir`: either may be empty; one `/` between them.
+fn join_remote(base: &str, dir: &str) -> String {
+    match (base.is_empty(), dir.is_empty()) {
+        (true, _) => dir.to_owned(),
+        (false, true) => base.to_owned(),
+        (false, false) => format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            dir.trim_start_matches('/')
+        ),
+    }
+}
+
+fn builtin_subst(code: &str) -> Substitutions {
+    crate::subst::parse(code).expect("built-in substitution")
 }
