@@ -135,7 +135,7 @@ async fn run(
             "algorithm=1 runs as algorithm=0 (the whole tree at once)".into()
         });
     }
-    if pkg.site.is_none() || pkg.remote_dir.is_empty() || pkg.local_dir.is_empty() {
+    if pkg.site.is_none() || pkg.remote_root().is_empty() || pkg.local_dir.is_empty() {
         say.at(0, || {
             "Insufficient details for package to be fetched".into()
         });

@@ -519,8 +519,9 @@ async fn skip_and_insufficient_details() {
     let (r, _) = run(&pkg, &fx.opts()).await;
     assert_eq!(r.status, PackageStatus::Skipped);
 
+    // A URL site with a path needs no remote_dir; a package without local_dir is refused.
     let mut pkg = fx.pkg();
-    pkg.remote_dir.clear();
+    pkg.local_dir.clear();
     let (r, ev) = run(&pkg, &fx.opts()).await;
     assert_eq!(r.status, PackageStatus::ConfigError);
     assert_eq!(r.status.exit_code(), 2);
