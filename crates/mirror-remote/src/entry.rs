@@ -156,8 +156,12 @@ impl Listing {
     /// Sorts entries by path and drops later duplicates of a path. Backends call this once
     /// after collecting, so the engine can walk two listings in lockstep.
     pub fn normalize(&mut self) {
-        self.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        // Unstable sort: no n/2 scratch buffer (paths are unique in practice, and when a
+        // server repeats one, which copy survives does not matter). Listings are the bulk
+        // of a run's memory, so the growth slack of the vector is given back too.
+        self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         self.entries.dedup_by(|b, a| a.path == b.path);
+        self.entries.shrink_to_fit();
     }
 
     /// True if every directory was listed completely.

@@ -6,6 +6,7 @@
 
 mod entry;
 mod error;
+pub mod ftp;
 pub mod local;
 mod relpath;
 mod remote;
