@@ -260,7 +260,7 @@ impl Builder<'_, '_> {
                     self.stats.mkdirs += 1;
                     self.mkdirs.push(Action::Mkdir {
                         path: dest,
-                        mode: e.mode,
+                        mode: e.mode.map(u32::from),
                         replace,
                     });
                 }
@@ -365,7 +365,7 @@ impl Builder<'_, '_> {
             dest,
             size: e.size,
             mtime: e.mtime,
-            mode: e.mode,
+            mode: e.mode.map(u32::from),
             reason,
             transform,
             resume_from,

@@ -568,7 +568,7 @@ impl Suite<'_> {
             for (p, n) in &expected {
                 if let (Some(e), Some(want)) = (by_path.get(p), n.mode)
                     && let Some(got) = e.mode
-                    && got & 0o7777 != want
+                    && u32::from(got) & 0o7777 != want
                 {
                     problems.push(format!("`{p}`: expected mode {want:04o}, listed {got:04o}"));
                 }

@@ -284,8 +284,7 @@ pub(super) fn entry_for(path: RelPath, md: &Metadata) -> Entry {
         size: Some(size),
         mtime: Some(md.mtime()),
         precision: Precision::Second,
-        mode: Some(md.mode() & 0o7777),
-        etag: None,
+        mode: Some((md.mode() & 0o7777) as u16),
     }
 }
 

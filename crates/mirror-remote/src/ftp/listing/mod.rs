@@ -309,8 +309,7 @@ impl RawEntry {
             size: self.size,
             mtime: self.mtime,
             precision: self.precision,
-            mode: self.mode,
-            etag: None,
+            mode: self.mode.map(|m| (m & 0o7777) as u16),
         })
     }
 }
