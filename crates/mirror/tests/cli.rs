@@ -11,6 +11,15 @@ fn mirror() -> Command {
     Command::cargo_bin("mirror").expect("the mirror binary")
 }
 
+/// A temporary folder holding `src/f`, a one-file source tree.
+fn one_file_source() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("f"), "x").unwrap();
+    (tmp, src)
+}
+
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/packages")
 }
@@ -83,10 +92,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn every_config_error_is_reported_with_file_and_line_and_nothing_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    fs::create_dir(&src).unwrap();
-    fs::write(src.join("f"), "x").unwrap();
+    let (tmp, src) = one_file_source();
     let pk = tmp.path().join("p");
     fs::write(
         &pk,
@@ -115,10 +121,7 @@ fn every_config_error_is_reported_with_file_and_line_and_nothing_runs() {
 
 #[test]
 fn a_bad_regex_skips_only_its_package() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    fs::create_dir(&src).unwrap();
-    fs::write(src.join("f"), "x").unwrap();
+    let (tmp, src) = one_file_source();
     let pk = tmp.path().join("p");
     fs::write(
         &pk,
@@ -213,10 +216,7 @@ fn mirror_dry_run_rerun_and_json_report() {
 
 #[test]
 fn package_selection_exact_glob_and_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    fs::create_dir(&src).unwrap();
-    fs::write(src.join("f"), "x").unwrap();
+    let (tmp, src) = one_file_source();
     let pk = tmp.path().join("p");
     let mut text = String::new();
     for name in ["gnu-emacs", "gnu-make", "x11"] {
@@ -285,10 +285,7 @@ fn k_overrides_apply_to_every_package() {
 
 #[test]
 fn a_failed_package_exits_1_and_the_next_still_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    fs::create_dir(&src).unwrap();
-    fs::write(src.join("f"), "x").unwrap();
+    let (tmp, src) = one_file_source();
     let pk = tmp.path().join("p");
     fs::write(
         &pk,
