@@ -7,6 +7,7 @@
 mod entry;
 mod error;
 pub mod ftp;
+pub mod http;
 pub mod local;
 mod relpath;
 mod remote;
