@@ -160,7 +160,17 @@ impl Remote for LocalRemote {
 
     async fn walk(&self, opts: &WalkOptions) -> Result<Listing, RemoteError> {
         let opts = opts.clone();
-        self.blocking(move |i| walk::walk(&i.root, i.follow(), &opts))
+        self.blocking(move |i| walk::walk(&i.root, i.follow(), &opts, &[]))
+            .await
+    }
+
+    async fn walk_reusing(
+        &self,
+        opts: &WalkOptions,
+        known: Arc<Listing>,
+    ) -> Result<Listing, RemoteError> {
+        let opts = opts.clone();
+        self.blocking(move |i| walk::walk(&i.root, i.follow(), &opts, &known.entries))
             .await
     }
 

@@ -5,6 +5,7 @@
 //! `RelPath` onto a root can never write outside that root.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a string was refused as a [`RelPath`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,13 +32,24 @@ pub enum RelPathError {
 ///
 /// Ordering is plain byte order of the string, the same on both sides of a comparison, which
 /// is all the lockstep walk needs.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct RelPath(Box<str>);
+///
+/// The text is shared (`Arc<str>`): a plan clones paths from listings freely, and a local
+/// scan can reuse the source listing's allocation for every path both sides have (see
+/// [`crate::Remote::walk_reusing`]), so a mirror that is mostly up to date stores each path
+/// once rather than once per side.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelPath(Arc<str>);
+
+impl Default for RelPath {
+    fn default() -> Self {
+        Self::root()
+    }
+}
 
 impl RelPath {
     /// The root of the tree (the empty path).
     pub fn root() -> Self {
-        RelPath(Box::from(""))
+        RelPath(Arc::from(""))
     }
 
     /// Validates `s` as a relative path. A single trailing `/` is accepted and dropped
@@ -64,7 +76,7 @@ impl RelPath {
                 _ => {}
             }
         }
-        Ok(RelPath(Box::from(trimmed)))
+        Ok(RelPath(Arc::from(trimmed)))
     }
 
     /// The path as a `/`-separated string (empty for the root).
@@ -91,9 +103,9 @@ impl RelPath {
             _ => {}
         }
         if self.is_root() {
-            Ok(RelPath(Box::from(name)))
+            Ok(RelPath(Arc::from(name)))
         } else {
-            Ok(RelPath(format!("{}/{}", self.0, name).into_boxed_str()))
+            Ok(RelPath(Arc::from(format!("{}/{}", self.0, name))))
         }
     }
 
@@ -102,7 +114,7 @@ impl RelPath {
         match (self.is_root(), other.is_root()) {
             (_, true) => self.clone(),
             (true, false) => other.clone(),
-            (false, false) => RelPath(format!("{}/{}", self.0, other.0).into_boxed_str()),
+            (false, false) => RelPath(Arc::from(format!("{}/{}", self.0, other.0))),
         }
     }
 
@@ -117,7 +129,7 @@ impl RelPath {
             return None;
         }
         Some(match self.0.rfind('/') {
-            Some(i) => RelPath(Box::from(&self.0[..i])),
+            Some(i) => RelPath(Arc::from(&self.0[..i])),
             None => RelPath::root(),
         })
     }
@@ -139,10 +151,8 @@ impl RelPath {
     pub fn temp_sibling(&self) -> RelPath {
         let temp = format!(".in.{}.", self.name());
         match self.parent() {
-            Some(p) => p
-                .join(&temp)
-                .unwrap_or_else(|_| RelPath(temp.into_boxed_str())),
-            None => RelPath(temp.into_boxed_str()),
+            Some(p) => p.join(&temp).unwrap_or_else(|_| RelPath(Arc::from(temp))),
+            None => RelPath(Arc::from(temp)),
         }
     }
 

@@ -143,6 +143,20 @@ pub trait Remote: Send + Sync {
         Ok(listing)
     }
 
+    /// Like [`Remote::walk`], and with the same result, but free to reuse the path
+    /// allocations of `known` (a normalized listing of a tree expected to be similar: the
+    /// other side of a mirror) for the paths both trees have. Listings are most of a run's
+    /// memory; for a mirror that is mostly up to date this stores each path once instead of
+    /// once per side. The default ignores `known`.
+    async fn walk_reusing(
+        &self,
+        opts: &WalkOptions,
+        known: Arc<Listing>,
+    ) -> Result<Listing, RemoteError> {
+        let _ = known;
+        self.walk(opts).await
+    }
+
     /// Facts about one path, or `None` if it does not exist.
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>, RemoteError>;
 

@@ -247,21 +247,29 @@ async fn run(
         format!("Scanning remote directory {}", pkg.remote_dir)
     });
     let local_missing = !exists && (opts.dry_run || opts.times_only);
-    let (local_listing, site_listing) = tokio::join!(
-        scan(
-            local.clone(),
-            local_walk_options(pkg, &local_dir),
-            local_missing
-        ),
-        scan(
-            site_remote.clone(),
-            WalkOptions {
-                recursive: pkg.recursive || pkg.recurse_hard,
-                ignore: None
-            },
-            false
-        )
-    );
+    // The site first, then the local tree reusing the site listing's path allocations: the
+    // two listings are most of a run's memory, and when the copy is mostly up to date they
+    // hold the same paths. (Walking both at once saved ~0.1 s per 100,000 local files.)
+    let site_listing = scan(
+        site_remote.clone(),
+        WalkOptions {
+            recursive: pkg.recursive || pkg.recurse_hard,
+            ignore: None,
+        },
+        false,
+        None,
+    )
+    .await
+    .map(Arc::new);
+    let local_listing = scan(
+        local.clone(),
+        local_walk_options(pkg, &local_dir),
+        local_missing,
+        site_listing.as_ref().ok().cloned(),
+    )
+    .await;
+    let site_listing =
+        site_listing.map(|l| Arc::try_unwrap(l).unwrap_or_else(|shared| (*shared).clone()));
     // In put mode a missing remote folder is simply empty: it is created like a missing
     // local_dir in get mode.
     let site_listing = match site_listing {
@@ -423,17 +431,24 @@ fn local_walk_options(pkg: &Package, local_dir: &Path) -> WalkOptions {
     }
 }
 
-/// Walks a tree on its own task (the two walks of a run overlap). A missing local folder
+/// Walks a tree on its own task. A missing local folder
 /// under `-n`/`-T` is an empty listing.
 async fn scan(
     tree: Arc<dyn Remote>,
     opts: WalkOptions,
     missing: bool,
+    known: Option<Arc<Listing>>,
 ) -> Result<Listing, mirror_remote::RemoteError> {
     if missing {
         return Ok(Listing::default());
     }
-    match tokio::spawn(async move { tree.walk(&opts).await }).await {
+    let walk = async move {
+        match known {
+            Some(k) => tree.walk_reusing(&opts, k).await,
+            None => tree.walk(&opts).await,
+        }
+    };
+    match tokio::spawn(walk).await {
         Ok(r) => r.map(|mut l| {
             l.entries.shrink_to_fit();
             l

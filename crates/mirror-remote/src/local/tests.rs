@@ -509,3 +509,44 @@ async fn guard_forgets_directories_replaced_by_symlinks() {
     );
     assert_trees_equal_with(&before, &snapshot(&outside), Compare::ALL);
 }
+
+/// `walk_reusing` must list exactly what `walk` lists, and take every path both trees have
+/// from the known listing (same allocation), which is what halves a mirror's path memory.
+#[tokio::test]
+async fn walk_reusing_gives_the_same_listing_and_shares_equal_paths() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for root in [a.path(), b.path()] {
+        TreeBuilder::new(root)
+            .file("top", b"1", 0)
+            .file("d/x", b"2", 0)
+            .file("d/x y", b"3", 0)
+            .file("d-z/q", b"4", 0)
+            .file("d.e/r", b"5", 0)
+            .file("d/sub/deep", b"6", 0)
+            .symlink("d/link", "x");
+    }
+    // Only in b: these must be found but cannot be shared.
+    TreeBuilder::new(b.path())
+        .file("d/only-b", b"7", 0)
+        .file("e", b"8", 0);
+    let known = Arc::new(local(a.path()).walk(&recursive()).await.unwrap());
+    let plain = local(b.path()).walk(&recursive()).await.unwrap();
+    let reused = local(b.path())
+        .walk_reusing(&recursive(), known.clone())
+        .await
+        .unwrap();
+    assert_eq!(plain.entries, reused.entries);
+    let mut shared = 0;
+    for e in &reused.entries {
+        let in_a = known.get(&e.path);
+        assert_eq!(
+            in_a.is_some_and(|k| std::ptr::eq(k.path.as_str(), e.path.as_str())),
+            in_a.is_some(),
+            "`{}` shared wrongly",
+            e.path
+        );
+        shared += usize::from(in_a.is_some());
+    }
+    assert_eq!(shared, known.entries.len());
+}

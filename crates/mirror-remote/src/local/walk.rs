@@ -53,6 +53,8 @@ struct Sink<'a> {
     entries: &'a mut Vec<Entry>,
     incomplete: &'a mut Vec<ListingProblem>,
     refused: &'a mut Vec<ListingProblem>,
+    /// A sorted listing whose paths are reused for equal paths (see `Remote::walk_reusing`).
+    known: &'a [Entry],
 }
 
 /// Walks the tree under `root` breadth-first. A missing or unreadable root is an error; an
@@ -61,6 +63,7 @@ pub(super) fn walk(
     root: &Path,
     follow: Option<&PathPredicate>,
     opts: &WalkOptions,
+    known: &[Entry],
 ) -> Result<Listing, RemoteError> {
     let mut listing = Listing::default();
     let root_chain = match follow {
@@ -92,6 +95,7 @@ pub(super) fn walk(
             entries: &mut listing.entries,
             incomplete: &mut listing.incomplete,
             refused: &mut listing.refused,
+            known,
         };
         scan_dir(
             &path,
@@ -125,6 +129,7 @@ pub(super) fn list(
         entries: &mut entries,
         incomplete: &mut incomplete,
         refused: &mut refused,
+        known: &[],
     };
     let pending = Pending {
         dir: dir.clone(),
@@ -175,16 +180,17 @@ fn scan_dir(
             });
             continue;
         };
-        let rel = match dir.join(name_str) {
-            Ok(rel) => rel,
-            Err(e) => {
-                sink.refused.push(ListingProblem {
-                    path: dir.clone(),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
+        let rel =
+            match shared_path(sink.known, dir, name_str).map_or_else(|| dir.join(name_str), Ok) {
+                Ok(rel) => rel,
+                Err(e) => {
+                    sink.refused.push(ListingProblem {
+                        path: dir.clone(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
         if ignore.is_some_and(|ign| ign(&rel)) {
             continue;
         }
@@ -265,6 +271,36 @@ fn chain_below(pending: &Pending, md: &Metadata) -> Option<Arc<Chain>> {
 }
 
 /// An entry from `lstat` (or `stat` for followed links) values.
+/// The path `dir/name` taken from `known` (sorted by path) when it is there, sharing its
+/// allocation; found without building the string first. A path in `known` is already valid,
+/// and `name` came from `readdir`, so it needs no further check.
+fn shared_path(known: &[Entry], dir: &RelPath, name: &str) -> Option<RelPath> {
+    if known.is_empty() {
+        return None;
+    }
+    let joined = |path: &str| -> std::cmp::Ordering {
+        if dir.is_root() {
+            return path.cmp(name);
+        }
+        let d = dir.as_str();
+        let n = d.len().min(path.len());
+        path.as_bytes()[..n].cmp(&d.as_bytes()[..n]).then_with(|| {
+            if path.len() < d.len() {
+                return std::cmp::Ordering::Less;
+            }
+            let rest = &path.as_bytes()[d.len()..];
+            match rest.split_first() {
+                None => std::cmp::Ordering::Less,
+                Some((&b, tail)) => b.cmp(&b'/').then_with(|| tail.cmp(name.as_bytes())),
+            }
+        })
+    };
+    known
+        .binary_search_by(|e| joined(e.path.as_str()))
+        .ok()
+        .map(|i| known[i].path.clone())
+}
+
 pub(super) fn entry_for(path: RelPath, md: &Metadata) -> Entry {
     let ft = md.file_type();
     let (kind, size) = if ft.is_file() {
