@@ -165,21 +165,21 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Secret,
         "",
         "Sent with ACCT if the FTP server asks for an account.",
-        FTP,
+        IMPL,
     ),
     kw(
         "remote_group",
         C::Text,
         "",
         "If set, sent as SITE GROUP after login.",
-        FTP,
+        IMPL,
     ),
     kw(
         "remote_gpass",
         C::Secret,
         "",
         "If set, sent as SITE GPASS after login.",
-        FTP,
+        IMPL,
     ),
     kw(
         "timeout",
@@ -193,7 +193,7 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Regex,
         "",
         "Failed transfers whose server reply matches are left out of the report.",
-        FTP,
+        IMPL,
     ),
     kw("ftp_port", C::Port, "21", "FTP control port.", FTP),
     kw(
@@ -229,7 +229,7 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Bool,
         "1",
         "Use passive FTP data connections (mirror.pl's default was active).",
-        FTP,
+        IMPL,
     ),
     kw(
         "retry_call",
@@ -243,7 +243,7 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Bool,
         "0",
         "Close the connection after this package even if the next uses the same site.",
-        FTP,
+        IMPL,
     ),
     kw(
         "remote_idle",
@@ -321,21 +321,21 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Bool,
         "0",
         "Transfer in FTP ASCII mode.",
-        FTP,
+        IMPL,
     ),
     kw(
         "strip_cr",
         C::Bool,
         "0",
         "Remove carriage returns from received data.",
-        FTP,
+        IMPL,
     ),
     kw(
         "vms_keep_versions",
         C::Bool,
         "1",
         "VMS listings: keep every version of a file.",
-        FTP,
+        IMPL,
     ),
     kw(
         "vms_xfer_text",
@@ -435,7 +435,7 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Bool,
         "1",
         "Read listing times as local time (false: as UTC).",
-        FTP,
+        IMPL,
     ),
     kw(
         "force_times",
@@ -593,21 +593,21 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Text,
         "unix",
         "Listing format of the FTP server (unix, dls, netware, vms, dosftp, ...).",
-        FTP,
+        IMPL,
     ),
     kw(
         "ls_lR_file",
         C::Path,
         "",
         "Remote ls-lR file to read instead of listing the server.",
-        FTP,
+        IMPL,
     ),
     kw(
         "local_ls_lR_file",
         C::Path,
         "",
         "Local ls-lR file to read as the remote listing.",
-        FTP,
+        IMPL,
     ),
     kw("recursive", C::Bool, "1", "Mirror subdirectories.", IMPL),
     kw(
@@ -615,28 +615,28 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Bool,
         "0",
         "List every FTP directory separately instead of one LIST -R.",
-        FTP,
+        IMPL,
     ),
     kw(
         "flags_recursive",
         C::Text,
         "-lRat",
         "Argument of FTP LIST for recursive listings.",
-        FTP,
+        IMPL,
     ),
     kw(
         "flags_nonrecursive",
         C::Text,
         "-lat",
         "Argument of FTP LIST for one directory.",
-        FTP,
+        IMPL,
     ),
     kw(
         "ls_fix_mappings",
         C::Substitutions,
         "",
         "Substitutions applied to every path of the remote listing.",
-        FTP,
+        IMPL,
     ),
     // §2.9 reporting
     kw(
@@ -730,7 +730,7 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         C::Text,
         "0.0.0.0",
         "Local address to connect from.",
-        FTP,
+        IMPL,
     ),
     kw(
         "compare_offline",
@@ -754,6 +754,14 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         Status::Planned("pool listings"),
     ),
     // extensions
+    kw(
+        "remote_timezone",
+        C::Text,
+        "",
+        "Time zone of the FTP server's LIST times: an IANA name (Europe/Berlin) or an offset \
+         (+05:30); set, it overrides use_timelocal (new keyword).",
+        IMPL,
+    ),
     kw(
         "parallel",
         C::Number,
@@ -844,8 +852,9 @@ mod tests {
             assert!(keyword(k).is_some(), "{k}");
         }
         // ... and nothing else but our extensions.
-        assert_eq!(KEYWORDS.len(), n + 1);
+        assert_eq!(KEYWORDS.len(), n + 2);
         assert!(keyword("parallel").is_some());
+        assert!(keyword("remote_timezone").is_some());
     }
 
     #[test]

@@ -250,6 +250,9 @@ pub struct Package {
     // extensions (new keywords, documented in the README)
     /// Transfers at once (`-j`). Default 4.
     pub parallel: usize,
+    /// The FTP server's time zone for `LIST` times (an IANA name or `±HH:MM`); empty:
+    /// `use_timelocal` decides. Validated when the package connects.
+    pub remote_timezone: String,
 }
 
 impl Package {
@@ -355,6 +358,7 @@ impl Package {
             pool_listings: None,
             pool_mappings: builtin_subst(r"s:^Filename\: ::"),
             parallel: 4,
+            remote_timezone: String::new(),
         }
     }
 

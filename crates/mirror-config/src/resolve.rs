@@ -418,6 +418,7 @@ impl Resolver<'_> {
                 "compare_offline" => self.boolean(key, &mut p.compare_offline),
                 "pool_listings" => self.regex(info, &mut p.pool_listings),
                 "pool_mappings" => self.substitutions(key, &mut p.pool_mappings),
+                "remote_timezone" => self.string(key, &mut p.remote_timezone),
                 "parallel" => {
                     if let Some(n) = self.number(key) {
                         match usize::try_from(n) {

@@ -528,12 +528,12 @@ async fn skip_and_insufficient_details() {
     assert!(ev.has("Insufficient details for package to be fetched"));
 
     let mut pkg = fx.pkg();
-    pkg.site.as_mut().unwrap().scheme = mirror_config::Scheme::Ftp;
+    pkg.site.as_mut().unwrap().scheme = mirror_config::Scheme::S3;
     let (r, _) = run(&pkg, &fx.opts()).await;
     assert_eq!(r.status, PackageStatus::ConnectError);
     assert_eq!(
         r.reason.as_deref(),
-        Some("not supported yet: ftp:// (planned)")
+        Some("not supported yet: s3:// (planned)")
     );
 }
 

@@ -3,6 +3,9 @@
 //! and the [`conformance`] suite every `Remote` backend runs.
 
 pub mod conformance;
+pub mod ftp_daemon;
+pub mod ftp_script;
+pub mod ftp_unftp;
 mod snapshot;
 mod tree;
 

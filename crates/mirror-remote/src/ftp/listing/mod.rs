@@ -301,6 +301,14 @@ pub struct RawEntry {
 }
 
 impl RawEntry {
+    /// True for a directory learnt from a `dir:` header of an `ls -lR` rather than from a
+    /// `d` line of its parent (unix dialect): header entries carry neither mode nor time,
+    /// `d` lines always carry a mode. The backend uses this to find directories whose own
+    /// listing is missing (a server that ignored `-R`, or an `ls` that could not enter).
+    pub fn is_header(&self) -> bool {
+        self.kind.is_dir() && self.mode.is_none() && self.mtime.is_none()
+    }
+
     /// Validates the path and makes an [`Entry`] of it.
     pub fn into_entry(self) -> Result<Entry, RelPathError> {
         Ok(Entry {

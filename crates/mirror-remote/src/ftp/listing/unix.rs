@@ -149,7 +149,7 @@ impl Unix {
             }
             _ => (name, Kind::Other),
         };
-        let path = join(&self.cur, name)?;
+        let path = entry_path(&self.cur, name)?;
         // The size `ls` shows for a directory is its own block usage, not content.
         let size = if kind.is_dir() { 0 } else { size };
         Some(Some(RawEntry {
@@ -214,6 +214,23 @@ impl Format for Unix {
             None => self.plain(cx, line, out),
         }
     }
+}
+
+/// The path of an entry line's `name` in directory `cur`. An `ls -l` name is one path
+/// segment (a trailing `/` from `ls -F` aside): a name holding `/` or NUL is hostile
+/// (`../../etc/x`, `/etc/passwd`), so it is passed on unnormalized, for [`crate::RelPath`]
+/// to refuse and the backend to report, instead of being quietly turned into a harmless
+/// looking path.
+fn entry_path(cur: &str, name: &str) -> Option<String> {
+    let bare = name.strip_suffix('/').unwrap_or(name);
+    if bare.contains(['/', '\0']) {
+        return Some(if cur.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{cur}/{name}")
+        });
+    }
+    join(cur, name)
 }
 
 /// The first ten bytes of `tok` if they look like an `ls -l` mode string (mirror.pl's
