@@ -244,7 +244,7 @@ async fn run(
         format!("Scanning local directory {}", local_dir.display())
     });
     say.at(1, || {
-        format!("Scanning remote directory {}", pkg.remote_dir)
+        format!("Scanning remote directory {}", remote_dir_shown(pkg))
     });
     let local_missing = !exists && (opts.dry_run || opts.times_only);
     // The site first, then the local tree reusing the site listing's path allocations: the
@@ -280,11 +280,11 @@ async fn run(
                     Ok(()) => report_line(
                         say,
                         report,
-                        format!("Created remote dir {}", pkg.remote_dir),
+                        format!("Created remote dir {}", remote_dir_shown(pkg)),
                     ),
                     Err(e) => report.fail(
                         "",
-                        format!("cannot create remote dir {}: {e}", pkg.remote_dir),
+                        format!("cannot create remote dir {}: {e}", remote_dir_shown(pkg)),
                     ),
                 }
             }
@@ -294,14 +294,17 @@ async fn run(
     };
     let site_listing = site_listing.map_err(|e| {
         say.at(0, || {
-            format!("Cannot get remote directory details ({})", pkg.remote_dir)
+            format!(
+                "Cannot get remote directory details ({})",
+                remote_dir_shown(pkg)
+            )
         });
         report.fail("", e.to_string());
         Stop::new(
             PackageStatus::Failed,
             format!(
                 "Cannot get remote directory details ({}): {e}",
-                pkg.remote_dir
+                remote_dir_shown(pkg)
             ),
         )
     })?;
@@ -666,6 +669,16 @@ fn write_reports(pkg: &Package, local_dir: &Path, say: Say, report: &mut Package
         if let Err(e) = report::send_mail(&prog, &pkg.mail_subject, &pkg.mail_to, &body) {
             say.at(0, || format!("Cannot run: {e}"));
         }
+    }
+}
+
+/// The remote directory for messages: `remote_dir`, or the URL's path when the site is a URL
+/// with a path and `remote_dir` is empty.
+fn remote_dir_shown(pkg: &Package) -> String {
+    if pkg.remote_dir.is_empty() {
+        pkg.remote_root()
+    } else {
+        pkg.remote_dir.clone()
     }
 }
 

@@ -115,6 +115,8 @@ pub struct Compare {
     /// Modification times of directories (mirror.pl never sets them, so a mirrored tree's
     /// folders carry the time of the run).
     pub dir_mtimes: bool,
+    /// Modification times of symlinks themselves (mirror.pl never sets them either).
+    pub link_mtimes: bool,
     /// Permission bits (of everything but symlinks, which have none on Linux).
     pub modes: bool,
 }
@@ -124,18 +126,21 @@ impl Compare {
     pub const ALL: Compare = Compare {
         mtimes: true,
         dir_mtimes: true,
+        link_mtimes: true,
         modes: true,
     };
-    /// What a mirror run makes equal: content, kinds, targets and file times.
+    /// What a mirror run makes equal: content, kinds, link targets and file times.
     pub const MIRRORED: Compare = Compare {
         mtimes: true,
         dir_mtimes: false,
+        link_mtimes: false,
         modes: false,
     };
     /// Content, kinds and link targets only.
     pub const CONTENT: Compare = Compare {
         mtimes: false,
         dir_mtimes: false,
+        link_mtimes: false,
         modes: false,
     };
 }
@@ -208,10 +213,10 @@ pub fn diff_trees(a: &Snapshot, b: &Snapshot, cmp: Compare) -> Vec<Difference> {
                         ),
                     );
                 }
-                let want_time = if na.kind == NodeKind::Dir {
-                    cmp.dir_mtimes
-                } else {
-                    cmp.mtimes
+                let want_time = match na.kind {
+                    NodeKind::Dir => cmp.dir_mtimes,
+                    NodeKind::Symlink => cmp.link_mtimes,
+                    _ => cmp.mtimes,
                 };
                 if want_time && na.mtime != nb.mtime {
                     push(
