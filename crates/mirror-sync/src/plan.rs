@@ -443,8 +443,18 @@ impl Builder<'_, '_> {
                 self.kept[pj] = true;
             }
         }
-        let mut actions = self.mkdirs;
-        actions.append(&mut self.fetches);
+        // Built around the fetches, the one part that can be huge (an initial mirror of a
+        // whole tree): growing that vector in place never holds two copies of it, where
+        // appending it to `mkdirs` briefly did.
+        let mut actions = std::mem::take(&mut self.fetches);
+        actions.reserve_exact(
+            self.mkdirs.len()
+                + self.deferred.len()
+                + self.links.len()
+                + self.times.len()
+                + self.skips.len(),
+        );
+        actions.splice(0..0, self.mkdirs);
         let deletion_slot = actions.len();
         actions.append(&mut self.deferred);
         actions.append(&mut self.links);

@@ -80,7 +80,7 @@ pub fn run(args: Args) -> u8 {
         cancel: cancel.clone(),
     };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
