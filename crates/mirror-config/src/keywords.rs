@@ -769,6 +769,62 @@ pub static KEYWORDS: &[KeywordInfo] = &[
         "Transfers run at once (new keyword; -j on the command line).",
         IMPL,
     ),
+    kw(
+        "ssh_key",
+        C::Path,
+        "",
+        "SFTP: private key file (OpenSSH format) to log in with instead of a password; an \
+         encrypted key is unlocked with remote_password (new keyword).",
+        IMPL,
+    ),
+    kw(
+        "ssh_known_hosts",
+        C::Path,
+        "",
+        "SFTP: the known_hosts file the server's host key must be listed in; unset: \
+         ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts (new keyword).",
+        IMPL,
+    ),
+    kw(
+        "ssh_host_key",
+        C::Text,
+        "",
+        "SFTP: pins the server's host key (SHA256:... fingerprint or `ssh-ed25519 AAAA...`; \
+         several separated by commas); set, known_hosts is not read (new keyword).",
+        IMPL,
+    ),
+    kw(
+        "s3_endpoint",
+        C::Text,
+        "",
+        "S3: the service's URL, e.g. http://127.0.0.1:9000; unset: $AWS_ENDPOINT_URL, else \
+         AWS (new keyword).",
+        IMPL,
+    ),
+    kw(
+        "s3_region",
+        C::Text,
+        "",
+        "S3: the region requests are signed for; unset: $AWS_REGION, else us-east-1 (new \
+         keyword).",
+        IMPL,
+    ),
+    kw(
+        "s3_access_key",
+        C::Secret,
+        "",
+        "S3: access key id; unset: $AWS_ACCESS_KEY_ID and the usual AWS credential files \
+         (new keyword).",
+        IMPL,
+    ),
+    kw(
+        "s3_secret_key",
+        C::Secret,
+        "",
+        "S3: secret access key, with s3_access_key; `<file` reads it from a file (new \
+         keyword).",
+        IMPL,
+    ),
 ];
 
 /// The keyword named `name` (case-sensitive), if there is one.
@@ -852,9 +908,12 @@ mod tests {
             assert!(keyword(k).is_some(), "{k}");
         }
         // ... and nothing else but our extensions.
-        assert_eq!(KEYWORDS.len(), n + 2);
-        assert!(keyword("parallel").is_some());
-        assert!(keyword("remote_timezone").is_some());
+        let ours = "parallel remote_timezone ssh_key ssh_known_hosts ssh_host_key s3_endpoint \
+            s3_region s3_access_key s3_secret_key";
+        assert_eq!(KEYWORDS.len(), n + ours.split_whitespace().count());
+        for k in ours.split_whitespace() {
+            assert!(keyword(k).is_some(), "{k}");
+        }
     }
 
     #[test]

@@ -253,6 +253,20 @@ pub struct Package {
     /// The FTP server's time zone for `LIST` times (an IANA name or `±HH:MM`); empty:
     /// `use_timelocal` decides. Validated when the package connects.
     pub remote_timezone: String,
+    /// SFTP: private key file for public-key login; empty: password login.
+    pub ssh_key: String,
+    /// SFTP: the known_hosts file to check the host key against; empty: the usual files.
+    pub ssh_known_hosts: String,
+    /// SFTP: host key pins (fingerprints or public keys, comma-separated); empty: none.
+    pub ssh_host_key: String,
+    /// S3: the service URL; empty: `$AWS_ENDPOINT_URL`, else AWS itself.
+    pub s3_endpoint: String,
+    /// S3: the signing region; empty: `$AWS_REGION`, else `us-east-1`.
+    pub s3_region: String,
+    /// S3: access key id; empty: the usual AWS credential sources.
+    pub s3_access_key: Secret,
+    /// S3: secret access key (with `s3_access_key`).
+    pub s3_secret_key: Secret,
 }
 
 impl Package {
@@ -359,6 +373,13 @@ impl Package {
             pool_mappings: builtin_subst(r"s:^Filename\: ::"),
             parallel: 4,
             remote_timezone: String::new(),
+            ssh_key: String::new(),
+            ssh_known_hosts: String::new(),
+            ssh_host_key: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: String::new(),
+            s3_access_key: Secret::default(),
+            s3_secret_key: Secret::default(),
         }
     }
 

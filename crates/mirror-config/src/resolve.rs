@@ -419,6 +419,13 @@ impl Resolver<'_> {
                 "pool_listings" => self.regex(info, &mut p.pool_listings),
                 "pool_mappings" => self.substitutions(key, &mut p.pool_mappings),
                 "remote_timezone" => self.string(key, &mut p.remote_timezone),
+                "ssh_key" => self.string(key, &mut p.ssh_key),
+                "ssh_known_hosts" => self.string(key, &mut p.ssh_known_hosts),
+                "ssh_host_key" => self.string(key, &mut p.ssh_host_key),
+                "s3_endpoint" => self.string(key, &mut p.s3_endpoint),
+                "s3_region" => self.string(key, &mut p.s3_region),
+                "s3_access_key" => self.secret(key, &mut p.s3_access_key),
+                "s3_secret_key" => self.secret(key, &mut p.s3_secret_key),
                 "parallel" => {
                     if let Some(n) = self.number(key) {
                         match usize::try_from(n) {

@@ -11,6 +11,8 @@ pub mod http;
 pub mod local;
 mod relpath;
 mod remote;
+pub mod s3;
+pub mod sftp;
 
 pub use entry::{Entry, Kind, Listing, ListingProblem, Precision};
 pub use error::{ErrorKind, RemoteError};

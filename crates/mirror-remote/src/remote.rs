@@ -160,6 +160,18 @@ pub trait Remote: Send + Sync {
     /// Facts about one path, or `None` if it does not exist.
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>, RemoteError>;
 
+    /// The modification time of a file to the second, for when its listing gave only the
+    /// minute or the day ([`Features::precision`] says whether this can do better than the
+    /// listing). `None` when the remote cannot tell, or the file is gone. The default asks
+    /// [`Remote::stat`]; backends with a cheaper question (FTP `MDTM`) override it.
+    async fn exact_mtime(&self, path: &RelPath) -> Result<Option<i64>, RemoteError> {
+        Ok(self
+            .stat(path)
+            .await?
+            .filter(|e| e.precision == Precision::Second)
+            .and_then(|e| e.mtime))
+    }
+
     /// Opens a file for reading from byte `offset` (0 = the start). Offsets above 0 need
     /// [`Features::resume`].
     async fn open(&self, path: &RelPath, offset: u64) -> Result<ReadStream, RemoteError>;

@@ -97,6 +97,7 @@ async fn vsftpd_refusing_extra_logins_is_used_with_fewer_sessions() {
     }
     let opts = DaemonOptions {
         max_per_ip: Some(2),
+        ..DaemonOptions::default()
     };
     let Some(d) = daemon(Daemon::Vsftpd, &root, opts).await else {
         return;

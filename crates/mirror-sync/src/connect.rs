@@ -1,7 +1,10 @@
 //! From a package to the two trees of a run: [`connect`] turns `site` + `remote_dir` into
 //! a [`Remote`], [`resolve_local_dir`] finds the local folder, and `local_tree` opens it
 //! with `follow_local_symlinks`. Which one is the source depends on `get_file` (see
-//! `run`). Protocols that have no backend yet fail here with a clear message.
+//! `run`). A store URL as `local_dir` (`s3://`, `sftp://`) is opened by `local_store`
+//! instead of a folder, and the package writes into that store.
+//!
+//! SFTP and S3 keywords are mapped in `connect_sftp.rs` and `connect_s3.rs`.
 //!
 //! FTP (`site=host`, `ftp://`, `ftps://`) maps every FTP keyword onto an
 //! [`FtpConfig`]; the remote connects lazily, on its first listing. `ftps://` is explicit
@@ -17,6 +20,11 @@ use mirror_remote::ftp::{FtpConfig, FtpRemote, FtpSecret, FtpTls, ListingConfig}
 use mirror_remote::local::{LocalOptions, LocalRemote};
 
 use crate::report::PackageStatus;
+
+#[path = "connect_s3.rs"]
+mod s3;
+#[path = "connect_sftp.rs"]
+mod sftp;
 
 /// Why a package cannot be run at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,8 +53,8 @@ impl ConnectError {
 }
 
 /// Opens the package's site rooted at `remote_dir`: for `file:///path` a local folder at
-/// `path` joined with `remote_dir`. Other protocols are not wired in yet and answer a
-/// [`PackageStatus::ConnectError`].
+/// `path` joined with `remote_dir`; for the network protocols a remote that connects on
+/// first use.
 pub fn connect(pkg: &Package) -> Result<Arc<dyn Remote>, ConnectError> {
     let site = pkg.site.as_ref().ok_or_else(|| {
         ConnectError::config("Insufficient details for package to be fetched: no site")
@@ -64,7 +72,9 @@ pub fn connect(pkg: &Package) -> Result<Arc<dyn Remote>, ConnectError> {
             })?;
             Ok(Arc::new(remote))
         }
-        other => Err(ConnectError::unsupported(&format!("{}://", other.as_str()))),
+        Scheme::Sftp => sftp::sftp_remote(pkg, site, pkg.remote_root(), !pkg.get_file, false),
+        Scheme::S3 => s3::s3_remote(pkg, site, &pkg.remote_root(), !pkg.get_file),
+        Scheme::Http | Scheme::Https => crate::connect_http::connect_http(pkg, site),
     }
 }
 
@@ -146,7 +156,8 @@ pub fn ftp_config(pkg: &Package, site: &Site) -> Result<FtpConfig, ConnectError>
 
 /// The package's local folder as an absolute path: `local_dir`, relative ones resolved
 /// against `start_dir` (mirror.pl went back to its start directory before every package).
-/// A URL there (a remote destination) is not supported yet.
+/// For a store URL there (`s3://`, `sftp://`: see [`local_store`]) the URL itself, without
+/// any password: it names the package's lock and is what reports show.
 pub fn resolve_local_dir(pkg: &Package, start_dir: &Path) -> Result<PathBuf, ConnectError> {
     let dir = pkg.local_dir.as_str();
     if dir.is_empty() {
@@ -160,9 +171,12 @@ pub fn resolve_local_dir(pkg: &Package, start_dir: &Path) -> Result<PathBuf, Con
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     {
-        return Err(ConnectError::unsupported(&format!(
-            "{scheme}:// as local_dir"
-        )));
+        return match store_url(pkg)? {
+            Some(site) => Ok(PathBuf::from(site.redacted())),
+            None => Err(ConnectError::unsupported(&format!(
+                "{scheme}:// as local_dir"
+            ))),
+        };
     }
     let path = Path::new(dir);
     let abs = if path.is_absolute() {
@@ -180,6 +194,45 @@ pub fn resolve_local_dir(pkg: &Package, start_dir: &Path) -> Result<PathBuf, Con
     // "a/./b/" and "a/b" must name the same lock and print the same: normalise the text
     // without touching the disk (the folder may not exist yet).
     Ok(abs.components().collect())
+}
+
+/// `local_dir` as a store URL (`s3://bucket/prefix`, `sftp://user@host/path`), if it is one.
+fn store_url(pkg: &Package) -> Result<Option<Site>, ConnectError> {
+    let dir = pkg.local_dir.trim();
+    let scheme = dir.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("s3" | "sftp")) {
+        return Ok(None);
+    }
+    Site::parse(dir)
+        .map(Some)
+        .map_err(|e| ConnectError::config(format!("invalid local_dir: {e}")))
+}
+
+/// The store a `local_dir` URL names, as the package's local side: the destination in get
+/// mode, the source in put mode. `None` for a local folder. The store's own keywords apply
+/// (`s3_*`, `ssh_*`); an `sftp://` destination logs in as the URL's user (else `$USER`) with
+/// the URL's password or `ssh_key`, never with the site's `remote_user`/`remote_password`.
+pub(crate) fn local_store(pkg: &Package) -> Result<Option<Arc<dyn Remote>>, ConnectError> {
+    let Some(site) = store_url(pkg)? else {
+        return Ok(None);
+    };
+    let root = site.path.clone();
+    match site.scheme {
+        Scheme::S3 => s3::s3_remote(pkg, &site, &root, pkg.get_file).map(Some),
+        Scheme::Sftp => sftp::sftp_remote(pkg, &site, root, pkg.get_file, true).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Whether the store's root folder exists (the `local_dir` of a store URL).
+pub(crate) async fn store_exists(store: &dyn Remote) -> Result<bool, ConnectError> {
+    match store.stat(&mirror_remote::RelPath::root()).await {
+        Ok(found) => Ok(found.is_some_and(|e| e.kind.is_dir())),
+        Err(e) => Err(ConnectError {
+            status: PackageStatus::ConnectError,
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// The local folder as a tree, following the local symlinks `follow_local_symlinks` names.
@@ -223,15 +276,34 @@ mod tests {
     }
 
     #[test]
-    fn other_schemes_are_not_supported_yet() {
+    fn store_urls_as_local_dir() {
         let mut pkg = Package::builtin("p", "h", "pw");
-        pkg.site = Some(site(Scheme::S3, ""));
-        let e = connect(&pkg).err().unwrap();
-        assert_eq!(e.status, PackageStatus::ConnectError);
-        assert_eq!(e.message, "not supported yet: s3:// (planned)");
-        pkg.local_dir = "s3://bucket/x".into();
+        pkg.local_dir = "s3://bucket/x/".into();
+        assert_eq!(
+            resolve_local_dir(&pkg, Path::new("/")).unwrap(),
+            Path::new("s3://bucket/x/")
+        );
+        assert_eq!(
+            local_store(&pkg).unwrap().unwrap().describe(),
+            "s3://bucket/x"
+        );
+        pkg.local_dir = "sftp://me:secret@host:2222/srv/x".into();
+        let shown = resolve_local_dir(&pkg, Path::new("/")).unwrap();
+        assert_eq!(shown, Path::new("sftp://me:***@host:2222/srv/x"));
+        let store = local_store(&pkg).unwrap().unwrap();
+        assert_eq!(store.describe(), "sftp://me@host:2222/srv/x");
+        // Written to in get mode, read in put mode.
+        assert!(store.features().write);
+        pkg.get_file = false;
+        assert!(!local_store(&pkg).unwrap().unwrap().features().write);
+        pkg.local_dir = "http://example.org/x".into();
         let e = resolve_local_dir(&pkg, Path::new("/")).unwrap_err();
-        assert!(e.message.contains("s3://"), "{}", e.message);
+        assert_eq!(
+            e.message,
+            "not supported yet: http:// as local_dir (planned)"
+        );
+        pkg.local_dir = "/plain/folder".into();
+        assert!(local_store(&pkg).unwrap().is_none());
     }
 
     #[test]

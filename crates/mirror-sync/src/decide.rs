@@ -83,6 +83,13 @@ pub(crate) enum Verdict {
     Skip(SkipReason),
     /// Present and up to date.
     UpToDate,
+    /// Up to date as far as the listing can tell, but the listing cannot tell enough: the
+    /// source's time is coarser than the destination's, both fall in the same minute (or
+    /// day) and the sizes agree, so the source may have changed after the copy was taken
+    /// within that window ([`same_window`]). An exact source time settles it:
+    /// `plan::refine_times` asks for one and the entry is decided again. Left unresolved,
+    /// it counts as up to date (the listing's answer).
+    NeedsExactTime,
     /// A directory to create; `replace` when a non-directory is in the way.
     Mkdir {
         /// A file or symlink at the path must be removed first.
@@ -182,6 +189,22 @@ pub fn is_newer(src: Option<i64>, src_p: Precision, dst: Option<i64>, dst_p: Pre
     s > d && s - d != 3600
 }
 
+/// True when "is the source newer?" cannot be answered from the listing: both are plain
+/// files with times, the source's time is only known to the minute or the day (a `LIST`
+/// line, an index page), the destination's more exactly, and the two fall in the same
+/// window of the source's precision. The sizes are compared separately.
+pub(crate) fn same_window(src: &Entry, dst: &Entry) -> bool {
+    let p = src.precision;
+    src.kind == Kind::File
+        && dst.kind == Kind::File
+        && matches!(p, Precision::Minute | Precision::Day)
+        && dst.precision < p
+        && match (src.mtime, dst.mtime) {
+            (Some(s), Some(d)) => p.truncate(s) == p.truncate(d),
+            _ => false,
+        }
+}
+
 /// Decides what the destination needs for the source entry `src` (spec §4.4).
 ///
 /// `natural` is the index of the destination entry at the same path, as the march found
@@ -198,7 +221,9 @@ pub fn is_newer(src: Option<i64>, src_p: Precision, dst: Option<i64>, dst_p: Pre
 ///    directory that a file or symlink replaces: then it is left to the deletion pass);
 ///    nothing more without `get_missing`, nor above `max_size`; with `-T` only the time is
 ///    set; otherwise fetch when `force`, missing, [`is_newer`], sizes differ (plain files
-///    that are neither compressed nor split) or the kind/link target changed;
+///    that are neither compressed nor split) or the kind/link target changed; a file
+///    whose listed time cannot say whether it is newer ([`same_window`]) needs its exact
+///    time ([`Verdict::NeedsExactTime`]);
 /// 6. symlinks are created only when their target stays inside the tree (followed through
 ///    other symlinks of the tree, at most 10 hops) and exists, unless `make_bad_symlinks`.
 pub(crate) fn decide(src: &Entry, natural: Option<usize>, rules: &Rules, view: &View) -> Decision {
@@ -366,7 +391,13 @@ pub(crate) fn decide(src: &Entry, natural: Option<usize>, rules: &Rules, view: &
         }
     };
     let Some(reason) = reason else {
-        return decided(keep, Verdict::UpToDate);
+        let unsure = pkg.get_newer && dst.is_some_and(|d| same_window(src, d));
+        let verdict = if unsure {
+            Verdict::NeedsExactTime
+        } else {
+            Verdict::UpToDate
+        };
+        return decided(keep, verdict);
     };
 
     // 6. Symlinks: same target text is up to date; otherwise confine and check the target.
@@ -741,6 +772,48 @@ mod tests {
                 &base,
                 at(file("f", 5, 1_700_000_040), Precision::Minute),
                 Some(file("f", 5, 1_700_000_059)),
+                Verdict::NeedsExactTime,
+            ),
+            (
+                "minute precision same minute, get_newer off",
+                &no_newer,
+                at(file("f", 5, 1_700_000_040), Precision::Minute),
+                Some(file("f", 5, 1_700_000_059)),
+                Verdict::UpToDate,
+            ),
+            (
+                "minute precision same minute, other size",
+                &base,
+                at(file("f", 6, 1_700_000_040), Precision::Minute),
+                Some(file("f", 5, 1_700_000_059)),
+                fetch(FetchReason::SizeChanged),
+            ),
+            (
+                "minute precision, local copy from a later minute",
+                &base,
+                at(file("f", 5, 1_700_000_040), Precision::Minute),
+                Some(file("f", 5, 1_700_000_100)),
+                Verdict::UpToDate,
+            ),
+            (
+                "day precision same day",
+                &base,
+                at(file("f", 5, 86_400 * 19_000), Precision::Day),
+                Some(file("f", 5, 86_400 * 19_000 + 5000)),
+                Verdict::NeedsExactTime,
+            ),
+            (
+                "unknown precision is never asked about",
+                &base,
+                at(file("f", 5, T), Precision::Unknown),
+                Some(file("f", 5, T)),
+                Verdict::UpToDate,
+            ),
+            (
+                "exact on both sides",
+                &base,
+                file("f", 5, T - 1),
+                Some(file("f", 5, T)),
                 Verdict::UpToDate,
             ),
             (

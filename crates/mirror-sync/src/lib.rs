@@ -19,6 +19,7 @@
 //! [`Events`]; this crate never prints.
 
 mod connect;
+mod connect_http;
 mod decide;
 mod events;
 mod execute;
@@ -32,6 +33,7 @@ mod run;
 mod transform;
 
 pub use connect::{ConnectError, connect, resolve_local_dir};
+pub use connect_http::http_config;
 pub use decide::{FetchReason, SkipReason, is_newer};
 pub use events::{Events, LockMode, NoEvents, Progress, RunOptions};
 pub use march::{Pair, march};

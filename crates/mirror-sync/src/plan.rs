@@ -5,7 +5,8 @@
 
 use std::collections::HashSet;
 
-use mirror_remote::{Entry, Kind, RelPath};
+use futures::StreamExt;
+use mirror_remote::{Entry, Kind, Precision, RelPath, Remote};
 
 use crate::decide::{self, Decision, FetchReason, Keep, SkipReason, Verdict, View, find};
 use crate::events::Say;
@@ -210,6 +211,163 @@ pub(crate) fn build(src: &[Entry], dst: &[Entry], rules: &Rules, say: &Say) -> D
     b.finish()
 }
 
+/// How long after a listing's window (its minute or day) ends a copy counts as taken after
+/// it. Covers a server clock running up to this much behind ours, and a transfer that
+/// started just before the end and finished just after.
+const SETTLE: i64 = 60;
+
+/// Gives exact times to the source files whose listed time is too coarse for a sound
+/// decision, before the plan is built (which then decides them again, exactly). A source
+/// `LIST` gives minutes (days for old files); when such a file has the local copy's size
+/// and minute, it may have changed after the copy was taken within that minute
+/// ([`Verdict::NeedsExactTime`]). Only the source can say, one question per file (FTP
+/// `MDTM`), so the questions are kept to the files that can be wrong:
+///
+/// - a same-minute file whose local copy was made (its ctime) after that minute ended is
+///   the minute's final content: no question. On a no-change run of a tree that is not
+///   being written to right now this is every file, and nothing is asked;
+/// - a file about to be fetched while its minute is still running is asked too, so the
+///   copy is stamped with the exact time and the next run compares seconds with seconds
+///   instead of fetching it again.
+///
+/// An exact time is taken only when it falls in the listed window (otherwise the listing
+/// was read in another time zone, or the file changed in between: the listing's answer
+/// stands, as it does when the question fails). The questions run `parallel` at once.
+/// Does nothing when the source cannot do better than its listings
+/// ([`mirror_remote::Features::precision`]), in `-T` mode, or without `get_newer`.
+pub(crate) async fn refine_times(
+    src: &mut [Entry],
+    dst: &[Entry],
+    rules: &Rules<'_>,
+    source: &dyn Remote,
+    dest: &dyn Remote,
+    say: &Say<'_>,
+) {
+    let pkg = rules.pkg;
+    let features = source.features();
+    let coarse = |e: &Entry| {
+        e.kind == Kind::File
+            && e.mtime.is_some()
+            && matches!(e.precision, Precision::Minute | Precision::Day)
+            && features.precision < e.precision
+    };
+    if rules.times_only || !pkg.get_newer || !src.iter().any(coarse) {
+        return;
+    }
+    let now = crate::report::now();
+    // Without renaming, the destination entry is the one at the source's path, and most
+    // files can be passed over without a full decision.
+    let renames = rules.compress.is_some()
+        || rules.convert
+        || rules.split.is_some()
+        || !pkg.name_mappings.is_empty();
+    // The files to ask about: index in `src`, and the same-window copy's path if any.
+    let mut unsure: Vec<(usize, Option<&RelPath>)> = Vec::new();
+    let view = View { src, dst };
+    for pair in march(src, dst) {
+        let Some(i) = pair.src else { continue };
+        let e = &src[i];
+        if !coarse(e) {
+            continue;
+        }
+        let open = now < window_end(e) + SETTLE;
+        if !open && !renames && !pair.dst.is_some_and(|j| decide::same_window(e, &dst[j])) {
+            continue;
+        }
+        let d = decide::decide(e, pair.dst, rules, &view);
+        match d.verdict {
+            Verdict::NeedsExactTime => unsure.push((i, d.found.map(|j| &dst[j].path))),
+            Verdict::Fetch { .. } if open && pkg.force_times => unsure.push((i, None)),
+            _ => {}
+        }
+    }
+    if unsure.is_empty() {
+        return;
+    }
+    // A copy made after its window ended cannot be older than anything in that window.
+    let settled: Vec<bool> = match dest.local_root() {
+        Some(root) if unsure.iter().any(|(_, at)| at.is_some()) => {
+            let probe: Vec<Option<(std::path::PathBuf, i64)>> = unsure
+                .iter()
+                .map(|(i, at)| at.map(|p| (root.join(p.as_str()), window_end(&src[*i]) + SETTLE)))
+                .collect();
+            tokio::task::spawn_blocking(move || copied_after(&probe))
+                .await
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let asks: Vec<usize> = unsure
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !settled.get(*k).copied().unwrap_or(false))
+        .map(|(_, (i, _))| *i)
+        .collect();
+    say.at(2, || {
+        format!(
+            "{} file(s) listed with a coarse time need care: {} were copied after their \
+             minute ended, {} are asked for their exact time",
+            unsure.len(),
+            unsure.len() - asks.len(),
+            asks.len()
+        )
+    });
+    if asks.is_empty() {
+        return;
+    }
+    let parallel = pkg.parallel.max(1).min(features.max_parallel.max(1));
+    let listed: &[Entry] = src;
+    let answers: Vec<(usize, Result<Option<i64>, mirror_remote::RemoteError>)> =
+        futures::stream::iter(asks)
+            .map(|i| async move { (i, source.exact_mtime(&listed[i].path).await) })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+    for (i, answer) in answers {
+        let e = &mut src[i];
+        let (p, was) = (e.precision, e.mtime.unwrap_or(0));
+        match answer {
+            Ok(Some(t)) if p.truncate(t) == p.truncate(was) => {
+                say.at(3, || {
+                    format!("Exact time of {}: {}", e.path, t2str(t, pkg.use_timelocal))
+                });
+                e.mtime = Some(t);
+                e.precision = Precision::Second;
+            }
+            Ok(Some(t)) => say.at(2, || {
+                format!(
+                    "Exact time of {} ({}) lies outside its listed time: the listing's is kept",
+                    e.path,
+                    t2str(t, pkg.use_timelocal)
+                )
+            }),
+            Ok(None) => {}
+            Err(err) => say.at(1, || {
+                format!("Cannot get the exact time of {}: {err}", e.path)
+            }),
+        }
+    }
+}
+
+/// The end of the window (minute, day) an entry's listed time stands for.
+fn window_end(e: &Entry) -> i64 {
+    e.precision.truncate(e.mtime.unwrap_or(0)) + e.precision.window()
+}
+
+/// For each `(local file, time)`: true if the file's inode last changed (ctime: the rename
+/// or time-stamping of our own copy) at or after that time. Unknown answers are false.
+fn copied_after(probe: &[Option<(std::path::PathBuf, i64)>]) -> Vec<bool> {
+    use std::os::unix::fs::MetadataExt;
+    probe
+        .iter()
+        .map(|p| {
+            p.as_ref().is_some_and(|(path, after)| {
+                std::fs::metadata(path).is_ok_and(|m| m.ctime() >= *after)
+            })
+        })
+        .collect()
+}
+
 struct Builder<'a, 'r> {
     rules: &'a Rules<'r>,
     view: View<'a>,
@@ -243,15 +401,16 @@ impl Builder<'_, '_> {
                 self.keep_tree(&dir);
             }
         }
-        if verdict == Verdict::UpToDate {
-            // The common case of a re-run: no allocation at all.
+        if matches!(verdict, Verdict::UpToDate | Verdict::NeedsExactTime) {
+            // The common case of a re-run: no allocation at all. An exact time that was
+            // not needed or could not be had leaves the listing's answer: up to date.
             self.stats.up_to_date += 1;
             return;
         }
         let dest = dest.unwrap_or_else(|| e.path.clone());
         let found = found.map(|j| &self.view.dst[j]);
         match verdict {
-            Verdict::UpToDate => {}
+            Verdict::UpToDate | Verdict::NeedsExactTime => {}
             Verdict::Skip(reason) => self.skip(dest, reason, say),
             Verdict::Mkdir { replace } => {
                 say.at(2, || format!("   need to mkdir {dest}"));
@@ -489,8 +648,12 @@ fn trace_compare(e: &Entry, d: &Decision, dst: &[Entry], rules: &Rules, say: &Sa
             format!("       dest {}: {}", dst[j].path, line(&dst[j]))
         });
     }
-    if let Verdict::Fetch { reason, .. } = d.verdict {
-        say.at(3, || format!("   {}", reason.describe()));
+    match d.verdict {
+        Verdict::Fetch { reason, .. } => say.at(3, || format!("   {}", reason.describe())),
+        Verdict::NeedsExactTime => say.at(3, || {
+            "   same time at the listing's precision, exact time unknown: no need to xfer it".into()
+        }),
+        _ => {}
     }
 }
 

@@ -155,9 +155,17 @@ async fn run(
         Some(r) => r,
         None => connect(pkg).inspect_err(|e| say.at(0, || e.message.clone()))?,
     };
+    // A store URL as local_dir (s3://, sftp://): the package's local side is that store.
+    let store =
+        crate::connect::local_store(pkg).inspect_err(|e| say.at(0, || e.message.clone()))?;
     // mirror.pl's "is this site the local host?" check (skipped with `force`) belongs
     // here once network protocols are connected; file:// sites are local by definition.
-    let exists = local_dir.is_dir();
+    let exists = match &store {
+        Some(s) => crate::connect::store_exists(s.as_ref())
+            .await
+            .inspect_err(|e| say.at(0, || e.message.clone()))?,
+        None => local_dir.is_dir(),
+    };
     if !exists && pkg.local_dir_check {
         let m = format!(
             "Skipping {}: local_dir {} does not exist (local_dir_check)",
@@ -218,7 +226,10 @@ async fn run(
         }
     };
 
-    let local = local_tree(pkg, local_dir.clone());
+    let local: Arc<dyn Remote> = match &store {
+        Some(s) => s.clone(),
+        None => local_tree(pkg, local_dir.clone()),
+    };
     if !exists && !opts.dry_run && !opts.times_only {
         let shown = local_dir.display();
         match local.mkdir(&mirror_remote::RelPath::root()).await {
@@ -232,7 +243,6 @@ async fn run(
             }
         }
     }
-    let local: Arc<dyn Remote> = local;
     let (src, dst) = if put {
         (local.clone(), site_remote.clone())
     } else {
@@ -345,6 +355,16 @@ async fn run(
             dst_l.entries.len()
         )
     });
+    // Source times the listing gave only to the minute (or day), where that cannot decide.
+    plan::refine_times(
+        &mut src_l.entries,
+        &dst_l.entries,
+        &rules,
+        &*src,
+        &*dst,
+        &say,
+    )
+    .await;
     let mut draft = plan::build(&src_l.entries, &dst_l.entries, &rules, &say);
     let listing_problem = listing_problem(&src_l, &dst_l, put);
     gate::apply(&mut draft, &dst_l.entries, &rules, listing_problem, &say);
@@ -648,7 +668,15 @@ fn write_reports(pkg: &Package, local_dir: &Path, say: Say, report: &mut Package
     let at = report::now();
     if !pkg.update_log.is_empty() {
         let path = resolve(local_dir, &pkg.update_log);
-        if let Err(e) = report::write_update_log(&path, report, at) {
+        if !path.is_absolute() {
+            // Relative to a store URL (s3://, sftp://): there is no local file to append to.
+            say.at(0, || {
+                format!(
+                    "update_log {} ignored: local_dir is not a local folder (give an absolute path)",
+                    pkg.update_log
+                )
+            });
+        } else if let Err(e) = report::write_update_log(&path, report, at) {
             say.at(0, || {
                 format!("Cannot append to {} because: {e}", path.display())
             });

@@ -527,13 +527,17 @@ async fn skip_and_insufficient_details() {
     assert_eq!(r.status.exit_code(), 2);
     assert!(ev.has("Insufficient details for package to be fetched"));
 
+    // Every protocol has a backend now; an S3 site without a bucket is a config error.
     let mut pkg = fx.pkg();
     pkg.site.as_mut().unwrap().scheme = mirror_config::Scheme::S3;
     let (r, _) = run(&pkg, &fx.opts()).await;
-    assert_eq!(r.status, PackageStatus::ConnectError);
-    assert_eq!(
-        r.reason.as_deref(),
-        Some("not supported yet: s3:// (planned)")
+    assert_eq!(r.status, PackageStatus::ConfigError);
+    assert!(
+        r.reason
+            .as_deref()
+            .is_some_and(|m| m.contains("names no bucket")),
+        "{:?}",
+        r.reason
     );
 }
 

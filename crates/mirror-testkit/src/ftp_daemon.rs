@@ -39,6 +39,9 @@ pub struct DaemonOptions {
     /// Logins allowed at once from 127.0.0.1 (vsftpd `max_per_ip`, pure-ftpd `-C`);
     /// `None`: the daemon's default.
     pub max_per_ip: Option<u32>,
+    /// Log every command the daemon receives, for [`FtpDaemon::commands`] (vsftpd only:
+    /// `log_ftp_protocol`).
+    pub log_commands: bool,
 }
 
 /// A running daemon; killed when dropped.
@@ -127,6 +130,22 @@ impl FtpDaemon {
             ));
         }
         Ok(d)
+    }
+
+    /// The commands clients sent so far, in order, when the daemon was started with
+    /// [`DaemonOptions::log_commands`] (empty otherwise). vsftpd writes its log as it goes,
+    /// one line per command: `... FTP command: Client "127.0.0.1", "MDTM /f.txt"`.
+    pub fn commands(&self) -> Vec<String> {
+        let log =
+            std::fs::read_to_string(self._work.path().join("protocol.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| {
+                let rest = &l[l.find("FTP command:")?..];
+                let start = rest.find(", \"")? + 3;
+                let cmd = rest[start..].strip_suffix('"')?;
+                Some(cmd.to_owned())
+            })
+            .collect()
     }
 }
 
@@ -240,6 +259,14 @@ fn vsftpd(
     );
     if let Some(n) = opts.max_per_ip {
         conf.push_str(&format!("max_per_ip={n}\n"));
+    }
+    if opts.log_commands {
+        // vsftpd's own log format (not xferlog's) is the one that carries the protocol.
+        conf = conf.replace("xferlog_enable=NO\n", "");
+        conf.push_str(&format!(
+            "xferlog_enable=YES\nxferlog_std_format=NO\nlog_ftp_protocol=YES\nvsftpd_log_file={}\n",
+            work.join("protocol.log").display()
+        ));
     }
     let conf_path = work.join("vsftpd.conf");
     std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;

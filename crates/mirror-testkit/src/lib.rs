@@ -6,6 +6,10 @@ pub mod conformance;
 pub mod ftp_daemon;
 pub mod ftp_script;
 pub mod ftp_unftp;
+pub mod http_index;
+pub mod http_nginx;
+pub mod s3_server;
+pub mod sftp_sshd;
 mod snapshot;
 mod tree;
 

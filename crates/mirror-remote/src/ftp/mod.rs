@@ -18,8 +18,9 @@
 //!   always go to the control connection's address, whatever a `PASV` reply names.
 //! - `MLSD` whenever `FEAT` lists `MLST` (exact UTC seconds), else `LIST`; times from
 //!   `LIST` keep their precision (minute or day) and are read in `remote_timezone`, or as
-//!   `use_timelocal` says. [`Remote::stat`] answers with the exact time (`MLST`, or
-//!   `MDTM`), which is how a same-minute change on a LIST-only server is seen.
+//!   `use_timelocal` says. [`Remote::exact_mtime`] asks `MDTM` (or `MLST`) for one file:
+//!   the engine does so for the few files whose listed minute cannot decide (a same-size
+//!   change within the minute of the local copy, on a LIST-only server).
 //! - A server that ignores `LIST -R`, or whose `ls -lR` could not enter a directory, does
 //!   not make directories vanish: every directory named by a `d` line but not listed
 //!   under its own header is listed on its own, and marked incomplete if that fails.
@@ -326,16 +327,6 @@ impl FtpRemote {
         Pool::forget(&self.sh.cfg);
         self.sh.pool.close_idle().await;
     }
-
-    /// The exact modification time of a file (`MDTM`, or `MLST`), in Unix seconds; `None`
-    /// when the server can tell neither. What [`Remote::stat`] uses to refine a `LIST`
-    /// time; public for callers that want only the time.
-    pub async fn exact_mtime(&self, path: &RelPath) -> Result<Option<i64>, RemoteError> {
-        let abs = self.sh.abs(path).await?;
-        with_session!(*self.sh, "get the time of", path, |s| {
-            exact_time(s, &abs).await
-        })
-    }
 }
 
 impl Shared {
@@ -569,6 +560,19 @@ impl Remote for FtpRemote {
             entry.precision = Precision::Second;
         }
         Ok(Some(entry))
+    }
+
+    /// `MDTM` (or `MLST`): one command, where [`Remote::stat`] without `MLST` would list
+    /// the whole parent directory first. A file that is gone answers `None`.
+    async fn exact_mtime(&self, path: &RelPath) -> Result<Option<i64>, RemoteError> {
+        let abs = self.sh.abs(path).await?;
+        let r = with_session!(*self.sh, "get the time of", path, |s| {
+            exact_time(s, &abs).await
+        });
+        match r {
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            other => other,
+        }
     }
 
     async fn open(&self, path: &RelPath, offset: u64) -> Result<ReadStream, RemoteError> {
