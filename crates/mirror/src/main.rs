@@ -8,6 +8,7 @@ mod help;
 mod printer;
 mod run;
 mod settings;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -31,13 +32,7 @@ fn main() -> ExitCode {
             print!("{}", help::version());
             exit::OK
         }
-        Ok(cli::Command::Snapshot(_)) => {
-            eprintln!(
-                "mirror snapshot: site snapshots are not part of this version yet; \
-                 see the README's roadmap"
-            );
-            exit::USAGE
-        }
+        Ok(cli::Command::Snapshot(words)) => snapshot::main(words),
         Ok(cli::Command::Run(args)) => run::run(*args),
     };
     ExitCode::from(code)

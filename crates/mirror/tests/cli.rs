@@ -320,10 +320,11 @@ fn get_option_fetches_one_file_into_the_current_folder() {
 }
 
 #[test]
-fn snapshot_subcommand_is_reserved() {
+fn snapshot_subcommand_with_a_missing_recipe_is_a_usage_error() {
+    // `snapshot` is a subcommand, not a packages file named "snapshot".
     mirror()
-        .args(["snapshot", "run", "r.toml"])
+        .args(["snapshot", "run", "/nonexistent/r.toml"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("mirror snapshot"));
+        .stderr(predicate::str::contains("/nonexistent/r.toml"));
 }
