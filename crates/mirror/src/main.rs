@@ -8,6 +8,7 @@ mod help;
 mod printer;
 mod run;
 mod settings;
+mod signals;
 mod snapshot;
 
 use std::process::ExitCode;

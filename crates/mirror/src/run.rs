@@ -94,7 +94,7 @@ pub fn run(args: Args) -> u8 {
             return exit::FAILED;
         }
     };
-    runtime.spawn(watch_signals(cancel.clone()));
+    runtime.spawn(crate::signals::watch(cancel.clone()));
 
     let mut status = exit::OK;
     let mut json = Vec::new();
@@ -194,31 +194,6 @@ fn default_upload_log(start_dir: &std::path::Path) -> PathBuf {
         now.month(),
         now.year()
     ))
-}
-
-/// First SIGINT/SIGTERM: stop starting new work and let the package in flight end cleanly.
-/// Second: stop at once.
-async fn watch_signals(cancel: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    let mut seen = 0;
-    loop {
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
-        }
-        seen += 1;
-        if seen == 1 {
-            cancel.cancel();
-        } else {
-            std::process::exit(130);
-        }
-    }
 }
 
 /// Reads a password from the terminal with echo off (`-uUSER`), as mirror.pl did.

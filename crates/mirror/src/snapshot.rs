@@ -159,7 +159,7 @@ pub fn main(words: Vec<OsString>) -> u8 {
         }
     };
     let cancel = CancellationToken::new();
-    runtime.spawn(watch_signals(cancel.clone()));
+    runtime.spawn(crate::signals::watch(cancel.clone()));
     let opts = Options {
         force: args.force,
         debug: args.debug,
@@ -290,31 +290,6 @@ fn print_report(p: &Printer, r: &RunReport, debug: u8) {
         p.error(&format!("mirror snapshot: {problem}"));
     }
     p.line(&r.summary_line());
-}
-
-/// First SIGINT/SIGTERM: start no new work (the journal keeps what is done). Second: stop
-/// at once; the next run continues.
-async fn watch_signals(cancel: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    let mut seen = 0;
-    loop {
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
-        }
-        seen += 1;
-        if seen == 1 {
-            cancel.cancel();
-        } else {
-            std::process::exit(130);
-        }
-    }
 }
 
 #[cfg(test)]
